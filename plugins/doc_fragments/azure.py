@@ -149,6 +149,7 @@ attributes:
     description: Shows before and after of the properties the task manages.
   action_group:
     support: full
+    description: Use C(group/airgap.aks_inference.azure) in C(module_defaults) to set the Azure connection once.
     membership:
       - airgap.aks_inference.azure
 """

@@ -200,7 +200,8 @@ class FieldTable:
             if k not in by_key:
                 return False
             sub = []
-            self._walk(item, by_key[k], path + "[]", sub)
+            rest = dict((kk, vv) for kk, vv in item.items() if kk != rule.key) if isinstance(item, dict) else item
+            self._walk(rest, by_key[k], path + "[]", sub)
             if sub:
                 return False
         if rule.purge and set(by_key) - seen:

@@ -48,7 +48,7 @@ extends_documentation_fragment:
   - airgap.aks_inference.azure.tags
   - airgap.aks_inference.azure.attributes
 author:
-  - airgap.aks_inference contributors
+  - airgap.aks_inference maintainers (@airgap-aks-inference)
 """
 
 EXAMPLES = r"""
