@@ -128,6 +128,8 @@ class FieldTable:
 
     def __init__(self, fields=None):
         self.fields = dict(fields or {})
+        # ARM tags are one mapping: compared whole (purge_tags merges before the compare).
+        self.fields.setdefault("tags", Field("dict"))
 
     def rule(self, path):
         return self.fields.get(path)
@@ -139,9 +141,48 @@ class FieldTable:
             return Comparison([], [], {}, copy.deepcopy(desired), exists=False)
         self._walk(desired, actual, "", differences)
         immutable = [p for p in differences if self._immutable(p)]
-        before = project(actual, desired)
-        after = merge(before, desired)
+        before = self.project(actual, desired)
+        after = self._after(before, desired, "")
         return Comparison(differences, immutable, before, after, exists=True)
+
+    def project(self, actual, shape, path=""):
+        """The part of ``actual`` that ``shape`` (desired) talks about, for diffs.
+
+        Mappings are cut down to the keys desired has; elements of keyed lists
+        that desired names are cut down the same way, the others shown whole.
+        """
+        rule = self.fields.get(path) if path else None
+        kind = rule.kind if rule else None
+        if kind == "keyed" and isinstance(actual, list):
+            wanted = dict((_key(item, rule.key), item) for item in _as_list(shape))
+            out = []
+            for item in actual:
+                match = wanted.get(_key(item, rule.key))
+                out.append(self.project(item, match, path + "[]") if isinstance(match, dict) else copy.deepcopy(item))
+            return out
+        if kind in (None, "subset") and isinstance(shape, dict) and isinstance(actual, dict):
+            out = {}
+            for key, value in shape.items():
+                if key in actual:
+                    out[key] = self.project(actual[key], value, key if not path else path + "." + key)
+            return out
+        if kind is None and isinstance(shape, list) and isinstance(actual, list):
+            return [self.project(a, d, path + "[]") if d is not None else copy.deepcopy(a)
+                    for a, d in zip(actual, shape + [None] * (len(actual) - len(shape)))]
+        return copy.deepcopy(actual)
+
+    def _after(self, before, desired, path):
+        """``before`` with desired applied: what the resource looks like after the change."""
+        rule = self.fields.get(path) if path else None
+        if rule is not None and rule.kind == "keyed" and not rule.purge and isinstance(before, list):
+            named = set(_key(item, rule.key) for item in _as_list(desired))
+            return copy.deepcopy(list(desired)) + [b for b in before if _key(b, rule.key) not in named]
+        if (rule is None or rule.kind == "subset") and isinstance(desired, dict) and isinstance(before, dict):
+            out = copy.deepcopy(before)
+            for key, value in desired.items():
+                out[key] = self._after(before.get(key), value, key if not path else path + "." + key)
+            return out
+        return copy.deepcopy(desired)
 
     def _immutable(self, path):
         probe = path

@@ -91,3 +91,17 @@ def test_helpers():
 def test_unknown_kind_rejected():
     with pytest.raises(ValueError):
         Field("fuzzy")
+
+
+def test_diff_of_a_whole_mapping_shows_removed_keys():
+    result = TABLE.compare({"tags": {"owner": "p"}}, {"tags": {"managed-by": "x"}})
+    assert result.diff == {"before": {"tags": {"managed-by": "x"}}, "after": {"tags": {"owner": "p"}}}
+
+
+def test_diff_of_keyed_list_hides_server_fields_of_named_elements():
+    actual = {"properties": {"rules": [{"name": "a", "id": "1", "properties": {"ports": ["80"], "etag": "e"}},
+                                       {"name": "gone", "properties": {"ports": ["22"]}}]}}
+    result = TABLE.compare({"properties": {"rules": [{"name": "a", "properties": {"ports": ["443"]}}]}}, actual)
+    assert result.diff["before"] == {"properties": {"rules": [{"name": "a", "properties": {"ports": ["80"]}},
+                                                              {"name": "gone", "properties": {"ports": ["22"]}}]}}
+    assert result.diff["after"] == {"properties": {"rules": [{"name": "a", "properties": {"ports": ["443"]}}]}}
