@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: playbooks/network.yml against the ARM emulator.
 
 Prints the ARM requests (by method) and the wall time of the first converge
@@ -68,7 +67,7 @@ def main():
         emu = Emulator(workdir=workdir, port=0, time_scale=args.time_scale)
         emu.start()
         try:
-            for _ in range(args.runs):
+            for _run in range(args.runs):
                 emu.reset()
                 first = run_playbook(emu, workdir)
                 first_requests = summarize(emu.requests())

@@ -11,3 +11,6 @@ from ansible.utils.collection_loader._collection_finder import _AnsibleCollectio
 
 _finder = _AnsibleCollectionFinder(paths=[COLLECTIONS])
 _finder._install()  # pylint: disable=protected-access
+# The ARM emulator (tests/emulator/armemu) and its fixtures: arm_emulator, arm.
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+pytest_plugins = ["armemu.pytest_plugin"]

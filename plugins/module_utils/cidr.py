@@ -57,7 +57,7 @@ def validate_plan(address_space, subnets, minimum=None):
         spaces = [parse_network(cidr, field) for field, cidr in address_space]
         if not spaces:
             raise InputError("address_prefixes", "at least one address prefix is required")
-        check_no_overlap(list(zip([f for f, _ in address_space], spaces)))
+        check_no_overlap(list(zip([item[0] for item in address_space], spaces)))
         parsed = []
         for field, cidr in subnets:
             net = parse_network(cidr, field)

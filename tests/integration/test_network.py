@@ -147,7 +147,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("extra,words", BAD_INPUT, ids=[w.split(":")[0] for _, w in BAD_INPUT])
+@pytest.mark.parametrize("extra,words", BAD_INPUT, ids=[case[1].split(":")[0] for case in BAD_INPUT])
 def test_bad_input_fails_before_any_request(playbook, arm, extra, words):
     run = playbook("network.yml", dict(BASE, **extra))
     assert run.rc != 0
