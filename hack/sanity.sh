@@ -7,7 +7,7 @@ WORK="${SANITY_WORKDIR:-${XDG_CACHE_HOME:-$HOME/.cache}/airgap-aks-inference/san
 DEST="$WORK/ansible_collections/airgap/aks_inference"
 mkdir -p "$DEST"
 rsync -a --delete \
-  --exclude .git --exclude .venv --exclude .cache --exclude .collections --exclude .emulator \
+  --exclude .git --exclude .ansible --exclude .venv --exclude .cache --exclude .collections --exclude .emulator \
   --exclude .pytest_cache --exclude __pycache__ --exclude 'tests/output' --exclude 'benchmarks/results' \
   "$ROOT/" "$DEST/"
 # ansible-test bootstraps pip in its venvs with a script from a host we cannot
