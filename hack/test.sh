@@ -31,6 +31,7 @@ step "pytest (unit, emulator, integration)" pytest -q -p no:cacheprovider tests
 step "molecule (podman)" bash hack/molecule.sh
 step "ansible-test sanity" bash hack/sanity.sh
 step "ansible-lint (production profile)" ansible-lint --profile production
+step "changelog fragments" antsibull-changelog lint
 step "collection build" bash hack/build.sh
 
 echo
