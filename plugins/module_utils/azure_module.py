@@ -38,7 +38,7 @@ from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_errors 
     AzureModuleError,
     InputError,
 )
-from ansible_collections.airgap.aks_inference.plugins.module_utils.compare import FieldTable, merge, prune_none
+from ansible_collections.airgap.aks_inference.plugins.module_utils.compare import FieldTable, prune_none
 
 WAIT_ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
@@ -204,7 +204,7 @@ class ArmResource:
             props = base.get("properties") or {}
             for key in self.read_only_properties:
                 props.pop(key, None)
-        return merge(base, desired)
+        return self.fields.overlay(base, desired)
 
     def result(self, body):
         """What the module returns about the resource."""
@@ -302,7 +302,7 @@ def ensure(module, resource):
             azure_wait.wait_for_operation(client, response, module.deadline(), "create or update " + what, poll=poll)
             final = client.get(rid, api)
     elif changed:
-        final = merge(current or {}, desired)
+        final = resource.fields.overlay(current or {}, desired)
         final.setdefault("id", rid)
 
     result = {"changed": changed, "id": rid, "state": resource.result(final)}

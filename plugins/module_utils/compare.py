@@ -184,6 +184,22 @@ class FieldTable:
             return out
         return copy.deepcopy(desired)
 
+    def overlay(self, base, desired, path=""):
+        """``base`` with ``desired`` written over it, for a PUT body.
+
+        Mappings merge key by key, except fields whose rule treats them as one
+        value (``dict`` such as tags, ``keyed`` and list kinds): those are replaced
+        whole, so a tag or rule the user dropped is really dropped.
+        """
+        rule = self.fields.get(path) if path else None
+        if (rule is None or rule.kind == "subset") and isinstance(desired, dict) and isinstance(base, dict):
+            out = copy.deepcopy(base)
+            for key, value in desired.items():
+                child = key if not path else path + "." + key
+                out[key] = self.overlay(base.get(key), value, child) if key in base else copy.deepcopy(value)
+            return out
+        return copy.deepcopy(desired)
+
     def _immutable(self, path):
         probe = path
         while probe:

@@ -76,6 +76,10 @@ def test_diff_shows_what_changes(playbook, arm):
     assert run.rc == 0, run.stdout[-3000:]
     assert "owner" in run.stdout and "platform" in run.stdout
     assert "managed-by" in run.stdout  # the tag being purged shows on the before side
+    assert by_suffix(arm, "/resourceGroups/" + RG)["tags"] == {"owner": "platform"}
+    arm.clear_requests()
+    again = playbook("network.yml", dict(BASE, isolated_network_tags={"owner": "platform"}))
+    assert again.rc == 0 and again.changed == 0 and arm.writes() == [], again
 
 
 def test_throttling_and_transient_errors_are_survived(playbook, arm):
