@@ -362,6 +362,20 @@ class Subnet(NetworkChild):
         p.setdefault("privateLinkServiceNetworkPolicies", "Enabled")
         return body
 
+    def render(self, ctx, record, body):
+        # Back-references: the IP configurations of the network interfaces in the subnet (netedge.py).
+        configs, seen = [], set()
+        for rec, _ref in ctx.referrers(record):
+            if rec.key in seen or rec.rtype.type.lower() != "microsoft.network/networkinterfaces":
+                continue
+            seen.add(rec.key)
+            for config in rec.properties.get("ipConfigurations") or []:
+                if (ref_id((config.get("properties") or {}).get("subnet")) or "").lower() == record.key:
+                    configs.append({"id": config.get("id")})
+        if configs:
+            body["properties"]["ipConfigurations"] = configs
+        return body
+
 
 # --------------------------------------------------------------------------------------
 @register
