@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
 
 from armemu import Emulator  # noqa: E402 pylint: disable=wrong-import-position
 
-# rg, vnet, 4 NSGs, 4 subnets, 2 private DNS zones, 2 links
-MANAGED_RESOURCES = 14
+# rg, vnet, 4 NSGs, 4 subnets, 3 private DNS zones, 3 links
+MANAGED_RESOURCES = 16
 
 
 def run_playbook(emu, workdir, name="network.yml"):
