@@ -127,7 +127,7 @@ def test_subnet_added_out_of_band_survives_a_vnet_update(playbook, arm):
 
 def test_teardown_removes_everything(playbook, arm):
     # teardown.yml removes every stage; the later ones find nothing to remove here.
-    base = dict(BASE, container_registry_name="acrittest")
+    base = dict(BASE, container_registry_name="acrittest", model_storage_account_name="stittest")
     assert playbook("network.yml", base).rc == 0
     refused = playbook("teardown.yml", base)
     assert refused.rc != 0 and "teardown_confirm" in refused.failure_message()
