@@ -18,5 +18,5 @@ for _ in $(seq 1 100); do
   kill -0 "$EMU_PID" 2>/dev/null || { cat "$WORKDIR/emulator.log" >&2; exit 1; }
   sleep 0.1
 done
-echo "ARM emulator: $(cat "$WORKDIR/emulator.json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["url"])') (log: $WORKDIR/emulator.log)"
+echo "ARM emulator: $("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORKDIR/emulator.json") (log: $WORKDIR/emulator.log)"
 "$ROOT/.venv/bin/ansible-playbook" -i inventories/local playbooks/site.yml "$@"

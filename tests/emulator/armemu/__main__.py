@@ -49,7 +49,7 @@ def stop(workdir):
         os.unlink(path)
         return 1
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _attempt in range(100):
         if not _alive(pid):
             print(f"armemu: stopped pid {pid}", file=sys.stderr)
             return 0

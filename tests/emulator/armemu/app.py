@@ -16,7 +16,7 @@ import traceback
 import uuid
 from urllib.parse import parse_qs, unquote
 
-from . import providers  # noqa: F401  (registers the resource types)
+from . import providers  # noqa: F401 pylint: disable=unused-import  (registers the resource types)
 from .auth import ARM_AUDIENCES, Authority
 from .context import Context
 from .errors import ArmError, bad_request, conflict, invalid_request_format, not_found
@@ -396,7 +396,7 @@ class App:
             form = {k: v[0] for k, v in form.items()}
             if "authorization" in req.headers and req.headers["authorization"].lower().startswith("basic "):
                 try:
-                    cid, _, secret = base64.b64decode(req.headers["authorization"][6:]).decode().partition(":")
+                    cid, _sep, secret = base64.b64decode(req.headers["authorization"][6:]).decode().partition(":")
                     form.setdefault("client_id", unquote(cid))
                     form.setdefault("client_secret", unquote(secret))
                 except (ValueError, UnicodeDecodeError):
@@ -524,7 +524,7 @@ class App:
         if not header:
             raise ArmError(401, "AuthenticationFailed",
                            "Authentication failed. The 'Authorization' header is missing.")
-        scheme, _, value = header.partition(" ")
+        scheme, _sep, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise ArmError(401, "AuthenticationFailed",
                            "Authentication failed. The 'Authorization' header is provided in an invalid format.")
@@ -966,11 +966,11 @@ class App:
                 child_records.append((cctx, crec))
         op = None
         if rtype.async_put:
-            op = self._new_op("put", rtype, ctx, [record.key] + [c.key for _, c in child_records],
+            op = self._new_op("put", rtype, ctx, [record.key] + [c.key for _name, c in child_records],
                               api_version, fault)
             op.result_key = record.key
             record.op_id = op.id
-            for _, c in child_records:
+            for _name, c in child_records:
                 c.op_id = op.id
         self._touch_parent(ctx.parent, rtype)
         rtype.on_put(ctx, record, old_body)

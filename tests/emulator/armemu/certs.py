@@ -151,7 +151,7 @@ def ensure_certs(workdir, host="127.0.0.1"):
         _write(ca_key_path, _key_pem(ca_key), private=True)
         _write(ca_path, ca_cert.public_bytes(serialization.Encoding.PEM))
 
-    _, cert = _load(cert_path, key_path)
+    _key, cert = _load(cert_path, key_path)
     if new_ca or cert is None or not _valid_for(cert) or not _covers(cert, hosts) \
             or cert.issuer != ca_cert.subject:
         key, cert = _make_server(ca_key, ca_cert, hosts)

@@ -59,7 +59,7 @@ class ArmClient:
     def poll(self, resp):
         """Follow Azure-AsyncOperation until the operation is no longer InProgress."""
         url = resp.headers["Azure-AsyncOperation"]
-        for _ in range(50):
+        for _attempt in range(50):
             r = self.call("GET", url)
             status = self.body(r)["status"]
             if status != "InProgress":

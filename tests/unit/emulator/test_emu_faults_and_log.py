@@ -32,7 +32,7 @@ def test_status_fault_5xx_times_and_matching(client, arm):
     assert r.status_code == 503 and client.body(r)["error"] == {"code": "ServerBusy", "message": "try later"}
     assert client.get(client.rg("rg1"), api_version=RG_API).status_code == 200
     arm.add_fault(status=429, times=0)  # unlimited
-    for _ in range(3):
+    for _attempt in range(3):
         assert client.get(client.rg("rg1"), api_version=RG_API).status_code == 429
     arm.clear_faults()
     assert client.get(client.rg("rg1"), api_version=RG_API).status_code == 200

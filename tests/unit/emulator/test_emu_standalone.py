@@ -23,7 +23,7 @@ def test_standalone_start_use_stop(tmp_path):
                              "--time-scale", "0"], env=_env(), stderr=subprocess.PIPE, text=True)
     try:
         info_path = wd / "emulator.json"
-        for _ in range(200):
+        for _attempt in range(200):
             if info_path.exists() or proc.poll() is not None:
                 break
             time.sleep(0.05)
@@ -42,7 +42,7 @@ def test_standalone_start_use_stop(tmp_path):
         assert r.status_code == 201
         # --stop sends SIGTERM to the recorded pid
         out = subprocess.run([sys.executable, "-m", "armemu", "--workdir", str(wd), "--stop"],
-                             env=_env(), capture_output=True, text=True, timeout=20)
+                             env=_env(), capture_output=True, text=True, timeout=20, check=False)
         assert out.returncode == 0, out.stderr
         assert proc.wait(timeout=10) == 0
         err = proc.stderr.read()
@@ -58,10 +58,10 @@ def test_standalone_start_use_stop(tmp_path):
 
 def test_standalone_refuses_non_loopback(tmp_path):
     out = subprocess.run([sys.executable, "-m", "armemu", "--workdir", str(tmp_path), "--host", "10.1.2.3",
-                          "--port", "0"], env=_env(), capture_output=True, text=True, timeout=20)
+                          "--port", "0"], env=_env(), capture_output=True, text=True, timeout=20, check=False)
     assert out.returncode != 0 and "127.0.0.0/8" in out.stderr
     out = subprocess.run([sys.executable, "-m", "armemu", "--workdir", str(tmp_path), "--host", "0.0.0.0",
-                          "--port", "0"], env=_env(), capture_output=True, text=True, timeout=20)
+                          "--port", "0"], env=_env(), capture_output=True, text=True, timeout=20, check=False)
     assert out.returncode != 0
 
 

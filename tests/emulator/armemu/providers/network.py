@@ -207,7 +207,7 @@ class VirtualNetwork(NetworkResource):
 
 
 def _subnet_in_use(subnet, users):
-    who = ", ".join(sorted({ref for _, ref in users}))
+    who = ", ".join(sorted({ref for _user, ref in users}))
     return ArmError(400, "InUseSubnetCannotBeDeleted",
                     f"Subnet {subnet.name} is in use by {who} and cannot be deleted. In order to delete "
                     "the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.",
@@ -423,7 +423,7 @@ class NetworkSecurityGroup(NetworkResource):
     def validate_delete(self, ctx, record):
         users = ctx.referrers(record)
         if users:
-            who = ", ".join(sorted({r.id for r, _ in users}))
+            who = ", ".join(sorted({r.id for r, _ref in users}))
             raise ArmError(
                 400, "InUseNetworkSecurityGroupCannotBeDeleted",
                 f"Network security group {record.id} cannot be deleted because it is in use by the "
@@ -433,7 +433,7 @@ class NetworkSecurityGroup(NetworkResource):
 
     def render(self, ctx, record, body):
         by_prop = {}
-        for r, _ in ctx.referrers(record):
+        for r, _ref in ctx.referrers(record):
             prop = {SUBNET.lower(): "subnets",
                     "microsoft.network/networkinterfaces": "networkInterfaces"}.get(r.rtype.type.lower())
             if prop:
@@ -486,7 +486,7 @@ def _valid_address(v):
     base = v.lower()
     if base in SERVICE_TAGS:
         return True
-    head, _, region = base.partition(".")
+    head, _sep, region = base.partition(".")
     return bool(region) and head in SERVICE_TAGS and region.isalnum()
 
 
