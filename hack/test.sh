@@ -25,6 +25,11 @@ step() {
 set -e
 bash hack/system-packages.sh
 bash hack/bootstrap.sh
+# podman (configured for this machine), the Debian base image, and Debian's
+# docker-registry + skopeo: the molecule scenarios and the weight-image tests need them.
+bash hack/podman-setup.sh
+bash hack/build-base-image.sh
+bash hack/local-registry.sh install
 set +e
 
 step "pytest (unit, emulator, integration)" pytest -q -p no:cacheprovider tests
