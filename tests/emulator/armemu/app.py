@@ -16,7 +16,8 @@ import traceback
 import uuid
 from urllib.parse import parse_qs, unquote
 
-from . import providers  # noqa: F401 pylint: disable=unused-import  (registers the resource types)
+# Importing the package registers the resource types.
+from . import providers  # noqa: F401 pylint: disable=unused-import
 from .auth import ARM_AUDIENCES, Authority
 from .context import Context
 from .errors import ArmError, bad_request, conflict, invalid_request_format, not_found
