@@ -34,6 +34,7 @@ set +e
 
 step "pytest (unit, emulator, integration)" pytest -q -p no:cacheprovider tests
 step "molecule (podman)" bash hack/molecule.sh
+step "make site (the main job on the local default)" bash hack/site-local.sh
 step "ansible-test sanity" bash hack/sanity.sh
 step "ansible-lint (production profile)" ansible-lint --profile production
 step "changelog fragments" antsibull-changelog lint
