@@ -1168,10 +1168,19 @@ class App:
         return op
 
     def _retry_after(self, op):
+        """Retry-After for a running operation, in the emulator's (scaled) seconds.
+
+        At time scale 1 it is what ARM sends: whole seconds, the type's usual hint, never more than
+        what remains. Under a time scale the hint is scaled like the durations (a 10 s hint at 1/100
+        is 0.1 s), so it is fractional: a client that waited the unscaled hint would wait up to 100
+        times too long and every benchmark would measure the hint, not the overlap."""
         remaining = op.deadline - self.now()
         if remaining <= 0:
-            return 0
-        return int(min(op.rtype.retry_after, max(1, math.ceil(remaining))))
+            return "0"
+        if self.time_scale >= 1.0 or self.time_scale <= 0:
+            return str(int(min(op.rtype.retry_after, max(1, math.ceil(remaining)))))
+        hint = min(op.rtype.retry_after * self.time_scale, remaining)
+        return "%g" % max(0.01, math.ceil(hint * 100) / 100.0)
 
     def _op_headers(self, ctx, rtype, op, api_version, which):
         headers = {}
@@ -1181,7 +1190,7 @@ class App:
                 headers["Azure-AsyncOperation"] = f"{self.base_url}{op.status_path}{q}"
             elif h == "Location" and op.result_path:
                 headers["Location"] = f"{self.base_url}{op.result_path}{q}"
-        headers["Retry-After"] = str(self._retry_after(op))
+        headers["Retry-After"] = self._retry_after(op)
         return headers
 
     def _advance_ops(self):
@@ -1233,7 +1242,7 @@ class App:
                             f"The operation '{t.op_id}' could not be found.")
         headers = {}
         if not op.done:
-            headers["Retry-After"] = str(self._retry_after(op))
+            headers["Retry-After"] = self._retry_after(op)
         if t.op_mode == "status":
             return Response(200, op.rtype.operation_status_body(op), headers)
         # result (Location) polling

@@ -66,10 +66,14 @@ def test_operation_progresses_with_time_scale(client, arm):
     arm.set_duration("Microsoft.Network/virtualNetworks", 100)
     arm.set_time_scale(0.001)  # 100 s * 0.001 = 0.1 s of real time
     r = client.put(client.vnet("rg1", "v2"), _vnet_body())
-    assert r.headers["Retry-After"] == "1"
+    assert r.headers["Retry-After"] == "0.01"  # the usual 10 s hint, scaled like the duration
     assert arm.config()["durations"]["Microsoft.Network/virtualNetworks"] == 100
     arm.advance(0.2)
     assert client.poll(r)["status"] == "Succeeded"
+    arm.set_duration("Microsoft.Network/virtualNetworks", 2)
+    arm.set_time_scale(0.1)  # 2 s * 0.1: the scaled 10 s hint (1 s) is capped by the 0.2 s left
+    r = client.put(client.vnet("rg1", "v3"), _vnet_body())
+    assert 0.01 <= float(r.headers["Retry-After"]) <= 0.2
 
 
 def test_vnet_delete_async(client, arm):
