@@ -121,7 +121,10 @@ options:
     default: 1800
   poll_interval:
     description:
-      - Seconds between two polls of an operation when Azure does not say (C(Retry-After)).
+      - Seconds between two polls of an operation when Azure does not say (C(Retry-After)), and
+        between two reads of a resource started by an earlier task with O(wait=false).
+      - If not set, the environment variable E(AIRGAP_AZURE_POLL_INTERVAL) is used, then 5 seconds;
+        for example against an emulator whose clock runs faster than Azure's.
     type: float
     default: 5.0
 """

@@ -21,7 +21,7 @@ import os
 import re
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.airgap.aks_inference.plugins.module_utils import azure_wait
 from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_auth import (
@@ -40,10 +40,14 @@ from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_errors 
 )
 from ansible_collections.airgap.aks_inference.plugins.module_utils.compare import FieldTable, prune_none
 
+#: Polling, when Azure gives no Retry-After: the option's default, or this environment variable (an
+#: emulator whose clock runs faster than Azure's sets it to the scaled interval).
+POLL_INTERVAL_ENV = "AIRGAP_AZURE_POLL_INTERVAL"
+POLL_INTERVAL_SPEC = dict(type="float", default=5.0, fallback=(env_fallback, [POLL_INTERVAL_ENV]))
 WAIT_ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=1800),
-    poll_interval=dict(type="float", default=5.0),
+    poll_interval=dict(POLL_INTERVAL_SPEC),
 )
 TAGS_ARGUMENT_SPEC = dict(
     tags=dict(type="dict"),

@@ -80,7 +80,9 @@ options:
     type: int
     default: 1800
   poll_interval:
-    description: Seconds between two polls of the import when Azure does not say (C(Retry-After)).
+    description:
+      - Seconds between two polls of the import when Azure does not say (C(Retry-After)).
+      - If not set, the environment variable E(AIRGAP_AZURE_POLL_INTERVAL) is used, then 5 seconds.
     type: float
     default: 5.0
 extends_documentation_fragment:
@@ -163,7 +165,7 @@ from ansible_collections.airgap.aks_inference.plugins.module_utils.acr import (
     source_image,
 )
 from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_errors import ArmError, InputError
-from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_module import AzureModule, provider_id
+from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_module import POLL_INTERVAL_SPEC, AzureModule, provider_id
 
 ACR_API_VERSION = "2023-07-01"
 REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
@@ -288,7 +290,7 @@ def main():
             password=dict(type="str", no_log=True),
             existing_tag=dict(type="str", choices=["fail", "keep", "overwrite"], default="fail"),
             wait_timeout=dict(type="int", default=1800),
-            poll_interval=dict(type="float", default=5.0),
+            poll_interval=dict(POLL_INTERVAL_SPEC),
         ),
         wait=False,
     )

@@ -185,3 +185,21 @@ def test_ids():
     assert reference_id(module, "nsg1", "Microsoft.Network/networkSecurityGroups").endswith(
         "/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg1")
     assert reference_id(module, "/subscriptions/x/y", "T/t") == "/subscriptions/x/y"
+
+
+@pytest.mark.parametrize("environ, given, expected", [
+    ({}, None, 5.0),                                          # the documented default
+    ({"AIRGAP_AZURE_POLL_INTERVAL": "0.25"}, None, 0.25),     # e.g. an emulator running 20 x faster
+    ({"AIRGAP_AZURE_POLL_INTERVAL": "0.25"}, 2.0, 2.0),       # the task's own value wins
+])
+def test_poll_interval_from_the_task_then_the_environment_then_the_default(monkeypatch, environ, given, expected):
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.airgap.aks_inference.plugins.module_utils.azure_module import AzureModule
+
+    monkeypatch.delenv("AIRGAP_AZURE_POLL_INTERVAL", raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    args = {"name": "w1"} if given is None else {"name": "w1", "poll_interval": given}
+    with patch_module_args(args):
+        module = AzureModule({"name": dict(type="str", required=True)})
+    assert module.params["poll_interval"] == expected
