@@ -3,71 +3,15 @@
 The network and registry stages have their own integration tests; the cluster tests only need their
 results, so they are PUT through the emulator's ARM API (seconds) instead of running those playbooks.
 """
-import json
-import time
+import os
+import sys
 
-import requests
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seed_arm import (  # noqa: E402 pylint: disable=wrong-import-position
+    ACR_API, AKS_MCR_RULE, LOCATION, NET_API, RG_API, Arm)
 
 RG = "rg-it"
-LOCATION = "westeurope"
-NET_API = "2024-05-01"
-RG_API = "2024-03-01"
-ACR_API = "2025-04-01"
 AKS_API = "2026-08-01"
-AKS_RULE = {"sourceRepository": "mcr.microsoft.com/*", "targetRepository": "aks-managed-repository/*"}
-
-
-class Arm:
-    """Raw ARM calls with a token of the emulator's service principal."""
-
-    def __init__(self, emu):
-        self.emu = emu
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = emu.ca_path
-        token = self.session.post(
-            "%s/%s/oauth2/v2.0/token" % (emu.url, emu.tenant_id),
-            data={"grant_type": "client_credentials", "client_id": emu.client_id,
-                  "client_secret": emu.client_secret, "scope": emu.url + "/.default"}, timeout=30).json()
-        self.session.headers["Authorization"] = "Bearer " + token["access_token"]
-        self.sub = "/subscriptions/" + emu.subscription_id
-
-    def call(self, method, path, api_version, body=None):
-        response = self.session.request(method, self.emu.url + path, params={"api-version": api_version},
-                                        json=body, timeout=30)
-        return response
-
-    def put(self, path, api_version, body):
-        response = self.call("PUT", path, api_version, body)
-        assert response.status_code in (200, 201, 202), response.text
-        self.wait(response)
-        return self.get(path, api_version)
-
-    def get(self, path, api_version):
-        response = self.call("GET", path, api_version)
-        return response.json() if response.status_code == 200 else None
-
-    def delete(self, path, api_version):
-        response = self.call("DELETE", path, api_version)
-        assert response.status_code in (200, 202, 204), response.text
-        self.wait(response)
-
-    def wait(self, response):
-        url = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
-        for _attempt in range(200):
-            if not url:
-                return
-            poll = self.session.get(url, timeout=30)
-            if poll.status_code == 202:
-                time.sleep(0.02)
-                continue
-            status = (poll.json() if poll.text else {}).get("status", "Succeeded")
-            if status not in ("InProgress", "Accepted", "Running"):
-                return
-            time.sleep(0.02)
-
-    def rg(self, name=RG):
-        return "%s/resourceGroups/%s" % (self.sub, name)
 
 
 def seed(emu, registry_name="acrit", public=False, rule=True, endpoint=True, sku="Premium"):
@@ -76,7 +20,7 @@ def seed(emu, registry_name="acrit", public=False, rule=True, endpoint=True, sku
     Returns the variables that point the aks_cluster role at them.
     """
     arm = Arm(emu)
-    rg = arm.rg()
+    rg = arm.rg(RG)
     arm.put(rg, RG_API, {"location": LOCATION})
     vnet = rg + "/providers/Microsoft.Network/virtualNetworks/vnet-it"
     arm.put(vnet, NET_API, {"location": LOCATION, "properties": {
@@ -93,7 +37,7 @@ def seed(emu, registry_name="acrit", public=False, rule=True, endpoint=True, sku
     props = {"publicNetworkAccess": "Enabled" if public else "Disabled"} if sku == "Premium" else {}
     arm.put(registry, ACR_API, {"location": LOCATION, "sku": {"name": sku}, "properties": props})
     if rule:
-        arm.put(registry + "/cacheRules/aks-managed-mcr", ACR_API, {"properties": AKS_RULE})
+        arm.put(registry + "/cacheRules/aks-managed-mcr", ACR_API, {"properties": AKS_MCR_RULE})
     if endpoint:
         arm.put(rg + "/providers/Microsoft.Network/privateEndpoints/pe-" + registry_name, NET_API, {
             "location": LOCATION, "properties": {
@@ -109,10 +53,6 @@ def seed(emu, registry_name="acrit", public=False, rule=True, endpoint=True, sku
     }
 
 
-def dump(value):
-    return json.dumps(value, indent=1, sort_keys=True)
-
-
 MI_API = "2024-11-30"
 AUTHZ_API = "2022-04-01"
 FEATURES_API = "2021-07-01"
@@ -126,7 +66,7 @@ def seed_identities(emu, ids):
     arm = Arm(emu)
     out = {}
     for key in ("control_plane", "kubelet"):
-        path = arm.rg() + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-" + key.replace("_", "-")
+        path = arm.rg(RG) + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-" + key.replace("_", "-")
         body = arm.put(path, MI_API, {"location": LOCATION})
         out[key] = {"id": body["id"], "principal_id": body["properties"]["principalId"],
                     "client_id": body["properties"]["clientId"]}
@@ -173,7 +113,7 @@ def pool_args(ids, **changes):
 def seed_cluster(emu, ids, identities):
     """The isolated cluster and its managed GPU pool, straight through ARM (what a converge leaves)."""
     arm = Arm(emu)
-    cluster = arm.rg() + "/providers/Microsoft.ContainerService/managedClusters/aks-it"
+    cluster = arm.rg(RG) + "/providers/Microsoft.ContainerService/managedClusters/aks-it"
     arm.put(cluster, AKS_API, {
         "location": LOCATION,
         "identity": {"type": "UserAssigned", "userAssignedIdentities": {identities["control_plane"]["id"]: {}}},
@@ -193,33 +133,3 @@ def seed_cluster(emu, ids, identities):
         "nodeTaints": ["sku=gpu:NoSchedule"], "gpuProfile": {"driver": "Install", "nvidia": {"managementMode": "Managed"}}}})
     return cluster
 
-
-# Modules the cluster stage runs through module_defaults (group/airgap.aks_inference.azure).
-AZURE_MODULES = ("user_assigned_identity", "aks_cluster", "aks_agent_pool", "aks_credentials", "feature_registration",
-                 "container_registry_info", "role_assignment")
-
-
-def collections_overlay(root, base, modules=AZURE_MODULES):
-    """A collections path whose airgap.aks_inference is the checkout ``root`` with ``modules`` in the ``azure``
-    action group, whatever meta/runtime.yml lists yet; None when it lists them all already."""
-    import os  # pylint: disable=import-outside-toplevel
-    import yaml  # pylint: disable=import-outside-toplevel
-
-    with open(os.path.join(root, "meta", "runtime.yml")) as handle:
-        runtime = yaml.safe_load(handle)
-    group = runtime.setdefault("action_groups", {}).setdefault("azure", [])
-    missing = [m for m in modules if m not in group]
-    if not missing:
-        return None
-    group.extend(missing)
-    dest = os.path.join(str(base), "ansible_collections", "airgap", "aks_inference")
-    os.makedirs(os.path.join(dest, "meta"))
-    for entry in os.listdir(root):
-        if entry not in ("meta", ".git", ".collections", ".venv"):
-            os.symlink(os.path.join(root, entry), os.path.join(dest, entry))
-    for entry in os.listdir(os.path.join(root, "meta")):
-        if entry != "runtime.yml":
-            os.symlink(os.path.join(root, "meta", entry), os.path.join(dest, "meta", entry))
-    with open(os.path.join(dest, "meta", "runtime.yml"), "w") as handle:
-        yaml.safe_dump(runtime, handle)
-    return str(base)

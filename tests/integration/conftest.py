@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from armemu.testing import DNS_API, RG_API, ArmClient, sdk_pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -117,3 +118,31 @@ def playbook(arm, tmp_path):
         return PlaybookRun(proc, events)
 
     return run
+
+
+@pytest.fixture
+def client(arm):
+    """Raw ARM calls to the emulator through the real Azure SDK pipeline."""
+    return ArmClient(arm, sdk_pipeline(arm))
+
+
+@pytest.fixture
+def private_endpoint_network(arm, client):  # pylint: disable=redefined-outer-name
+    """``private_endpoint_network(rg, zones)``: what the isolated_network stage leaves for a stage that puts
+    private endpoints in it (resource group, vnet-llm with its private endpoint subnet, the private DNS
+    ``zones`` linked to it), put straight into the emulator; returns the virtual network. The request log is
+    cleared afterwards."""
+
+    def make(rg, zones):
+        assert client.put(client.rg(rg), {"location": "westeurope"}, api_version=RG_API).status_code == 201
+        vnet = client.make_vnet(rg, "vnet-llm", prefixes=("10.40.0.0/16",), subnets=[
+            {"name": "snet-private-endpoints", "properties": {"addressPrefix": "10.40.5.0/24",
+                                                              "defaultOutboundAccess": False}}])
+        for zone in zones:
+            client.poll(client.put(client.zone(rg, zone), {"location": "global"}, api_version=DNS_API))
+            client.poll(client.put(client.link(rg, zone, "vnet-llm"), {
+                "location": "global", "properties": {"virtualNetwork": {"id": vnet["id"]}}}, api_version=DNS_API))
+        arm.clear_requests()
+        return vnet
+
+    return make

@@ -6,17 +6,16 @@ network-isolated private cluster, jump box with its NAT gateway). Each leak is o
 network that the audit must find; ``EXPECTED`` names the finding each leak gives.
 """
 import os
-import time
+import sys
 
-import requests
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seed_arm import (  # noqa: E402 pylint: disable=wrong-import-position
+    ACR_API, AKS_MCR_RULE, LOCATION, NET_API, RG_API, Arm)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LOCATION = "westeurope"
-RG_API = "2024-03-01"
-NET_API = "2024-05-01"
 DNS_API = "2024-06-01"
-ACR_API = "2025-04-01"
 AKS_API = "2025-10-01"
 ST_API = "2023-05-01"
 VM_API = "2024-07-01"
@@ -55,87 +54,6 @@ def local_ssh_key():
     """The throwaway public key of the local inventory (the emulator checks the format only)."""
     with open(os.path.join(ROOT, "inventories", "local", "group_vars", "all", "jumpbox.yml")) as handle:
         return yaml.safe_load(handle)["jumpbox_vm_ssh_public_key"].strip()
-
-
-def azure_modules():
-    """Every module of the collection that takes the Azure connection (the action group's members)."""
-    folder = os.path.join(ROOT, "plugins", "modules")
-    names = []
-    for entry in sorted(os.listdir(folder)):
-        if entry.endswith(".py") and not entry.startswith("_"):
-            with open(os.path.join(folder, entry)) as handle:
-                if "AzureModule(" in handle.read():
-                    names.append(entry[:-3])
-    return names
-
-
-def collections_overlay(base, modules):
-    """A collections path whose airgap.aks_inference is the checkout with ``modules`` in the ``azure`` action
-    group, whatever meta/runtime.yml lists yet; None when it lists them all already."""
-    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
-        runtime = yaml.safe_load(handle)
-    group = runtime.setdefault("action_groups", {}).setdefault("azure", [])
-    missing = [m for m in modules if m not in group]
-    if not missing:
-        return None
-    group.extend(missing)
-    dest = os.path.join(str(base), "ansible_collections", "airgap", "aks_inference")
-    os.makedirs(os.path.join(dest, "meta"))
-    for entry in os.listdir(ROOT):
-        if entry not in ("meta", ".git", ".collections", ".venv"):
-            os.symlink(os.path.join(ROOT, entry), os.path.join(dest, entry))
-    for entry in os.listdir(os.path.join(ROOT, "meta")):
-        if entry != "runtime.yml":
-            os.symlink(os.path.join(ROOT, "meta", entry), os.path.join(dest, "meta", entry))
-    with open(os.path.join(dest, "meta", "runtime.yml"), "w") as handle:
-        yaml.safe_dump(runtime, handle)
-    return str(base)
-
-
-class Arm:
-    """Raw ARM calls with a token of the emulator's service principal; every write is awaited."""
-
-    def __init__(self, emu):
-        self.emu = emu
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = emu.ca_path
-        token = self.session.post(
-            "%s/%s/oauth2/v2.0/token" % (emu.url, emu.tenant_id),
-            data={"grant_type": "client_credentials", "client_id": emu.client_id,
-                  "client_secret": emu.client_secret, "scope": emu.url + "/.default"}, timeout=30).json()
-        self.session.headers["Authorization"] = "Bearer " + token["access_token"]
-        self.sub = "/subscriptions/" + emu.subscription_id
-
-    def put(self, path, api_version, body):
-        response = self.session.put(self.emu.url + path, params={"api-version": api_version}, json=body, timeout=30)
-        assert response.status_code in (200, 201, 202), "%s: %s" % (path, response.text)
-        self._wait(response)
-        return self.get(path, api_version)
-
-    def get(self, path, api_version):
-        response = self.session.get(self.emu.url + path, params={"api-version": api_version}, timeout=30)
-        return response.json() if response.status_code == 200 else None
-
-    def _wait(self, response):
-        url = response.headers.get("Azure-AsyncOperation")
-        location = response.headers.get("Location")
-        for _attempt in range(200):
-            if url:
-                status = self.session.get(url, timeout=30).json().get("status")
-                if status not in ("InProgress", "Accepted", "Running"):
-                    assert status == "Succeeded", status
-                    return
-            elif location:
-                if self.session.get(location, timeout=30).status_code != 202:
-                    return
-            else:
-                return
-            time.sleep(0.02)
-        raise AssertionError("operation did not finish")
-
-    def rg(self, name):
-        return "%s/resourceGroups/%s" % (self.sub, name)
 
 
 def seed(emu, rg, leaks=()):
@@ -198,8 +116,7 @@ def seed(emu, rg, leaks=()):
         "location": LOCATION, "sku": {"name": "Premium"}, "properties": {
             "publicNetworkAccess": "Enabled" if "registry_public" in leaks else "Disabled", "adminUserEnabled": False}})
     if "no_aks_rule" not in leaks:
-        arm.put(registry["id"] + "/cacheRules/aks-managed-mcr", ACR_API, {"properties": {
-            "sourceRepository": "mcr.microsoft.com/*", "targetRepository": "aks-managed-repository/*"}})
+        arm.put(registry["id"] + "/cacheRules/aks-managed-mcr", ACR_API, {"properties": AKS_MCR_RULE})
     storage_props = {"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny", "bypass": "None"},
                      "supportsHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_2"}
     if "storage_public" in leaks:

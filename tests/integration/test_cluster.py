@@ -12,24 +12,12 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm_lookup import arm_requests, by_suffix  # noqa: E402 pylint: disable=wrong-import-position
 from cluster_seed import (  # noqa: E402 pylint: disable=wrong-import-position
-    cluster_args, collections_overlay, pool_args, seed, seed_cluster, seed_identities)
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cluster_args, pool_args, seed, seed_cluster, seed_identities)
 
 CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters"
 MODULES = "../tests/integration/playbooks/aks_modules.yml"
-
-
-def arm_requests(arm):
-    return [r for r in arm.requests() if r["kind"] == "arm"]
-
-
-def by_suffix(arm, suffix):
-    for rid, body in arm.resources().items():
-        if rid.lower().endswith(suffix.lower()):
-            return body
-    raise AssertionError("no resource ending in %s; have %s" % (suffix, sorted(arm.resources())))
 
 
 def assignments(arm):
@@ -52,23 +40,6 @@ def items(run, task):
         if name == task or name.endswith(" : " + task):
             return result.get("results") or []
     raise AssertionError("no task %s in %s" % (task, [name for name, _r in run.tasks()]))
-
-
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    """The checkout with the cluster stage's modules in the azure action group (until meta/runtime.yml lists them)."""
-    return collections_overlay(ROOT, tmp_path_factory.mktemp("collections"))
-
-
-@pytest.fixture
-def playbook(playbook, collections):  # pylint: disable=redefined-outer-name
-    """The conftest's playbook runner, on the collections overlay."""
-    def run(name, extra_vars=None, **kwargs):
-        env = dict(kwargs.pop("env", None) or {})
-        if collections:
-            env["ANSIBLE_COLLECTIONS_PATH"] = collections
-        return playbook(name, extra_vars, env=env, **kwargs)
-    return run
 
 
 @pytest.fixture

@@ -12,27 +12,11 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures"))
 from isolation_seed import (  # noqa: E402 pylint: disable=wrong-import-position
-    LEAKS, azure_modules, collections_overlay, expected_findings, local_ssh_key, seed)
+    LEAKS, expected_findings, local_ssh_key, seed)
 from openai_server import openai_server  # noqa: E402,F401 pylint: disable=wrong-import-position,unused-import
 
 AUDIT_TASK = "Audit | Check the live resources for every egress path the isolated architecture forbids"
 SMOKE_TASK = "Smoke | Ask for the models"
-
-
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    """Every Azure module in the action group (module_defaults reach them), whatever meta/runtime.yml lists yet."""
-    return collections_overlay(tmp_path_factory.mktemp("collections"), azure_modules())
-
-
-@pytest.fixture
-def playbook(playbook, collections):  # pylint: disable=redefined-outer-name
-    def run(name, extra_vars=None, **kwargs):
-        env = dict(kwargs.pop("env", None) or {})
-        if collections:
-            env["ANSIBLE_COLLECTIONS_PATH"] = collections
-        return playbook(name, extra_vars, env=env, **kwargs)
-    return run
 
 
 def task_result(run, prefix):

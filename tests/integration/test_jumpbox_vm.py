@@ -6,9 +6,13 @@ subnets through the isolated_network_* variables, as a run of playbooks/jumpbox.
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm_lookup import arm_requests, by_suffix  # noqa: E402 pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RG = "rg-it-jb"
@@ -39,17 +43,6 @@ def modules_in_action_group():
 @pytest.fixture
 def base(keys):
     return {"isolated_network_resource_group": RG, "jumpbox_vm_ssh_public_key": keys[0]}
-
-
-def by_suffix(arm, suffix):
-    for rid, body in arm.resources().items():
-        if rid.lower().endswith(suffix.lower()):
-            return body
-    raise AssertionError("no resource ending in %s; have %s" % (suffix, sorted(arm.resources())))
-
-
-def arm_requests(arm):
-    return [r for r in arm.requests() if r["kind"] == "arm"]
 
 
 def fact_of(run):

@@ -1,27 +1,17 @@
 """The isolated_network role end to end against the ARM emulator."""
 import json
+import os
+import sys
 
 import pytest
 import requests
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm_lookup import arm_requests, by_suffix  # noqa: E402 pylint: disable=wrong-import-position
+
 RG = "rg-it"
 SUBNETS = ("snet-nodes", "snet-apiserver", "snet-private-endpoints", "snet-jumpbox")
 BASE = {"isolated_network_resource_group": RG}
-
-
-def arm_ids(arm):
-    return {rid.lower() for rid in arm.resources()}
-
-
-def by_suffix(arm, suffix):
-    for rid, body in arm.resources().items():
-        if rid.lower().endswith(suffix.lower()):
-            return body
-    raise AssertionError("no resource ending in %s; have %s" % (suffix, sorted(arm.resources())))
-
-
-def arm_requests(arm):
-    return [r for r in arm.requests() if r["kind"] == "arm"]
 
 
 def test_converge_creates_the_isolated_network(playbook, arm):

@@ -6,15 +6,16 @@ has its own tests.
 """
 import json
 import os
+import sys
 
 import pytest
-import yaml
 from armemu.providers.containerregistry import catalogue
 from armemu.providers.keyvault import secret_value
 from armemu.providers.privatelink import resolve
-from armemu.testing import DNS_API, RG_API, ArmClient, sdk_pipeline
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm_lookup import arm_requests, by_suffix, resource_ids_with  # noqa: E402 pylint: disable=wrong-import-position
+
 RG = "rg-it"
 REGISTRY = "acrit01"
 VAULT = "kv-it-01"
@@ -40,81 +41,25 @@ BASE = {
         {"source": "docker.io/vllm/vllm-openai@" + VLLM_DIGEST, "target_tags": ["vllm/vllm-openai:v0.8.5"]}],
     "container_registry_acr_pull_principals": [KUBELET],
 }
-# Modules of this stage, for the collection overlay below (until meta/runtime.yml lists them).
-AZURE_MODULES = ("container_registry", "container_registry_info", "acr_cache_rule", "acr_credential_set",
-                 "acr_import", "key_vault", "key_vault_secret", "private_endpoint", "private_dns_zone_group",
-                 "role_assignment")
-
-
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    """A collections path whose airgap.aks_inference is this checkout with every module of this stage in
-    the ``azure`` action group (module_defaults reach them), whatever meta/runtime.yml lists yet."""
-    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
-        runtime = yaml.safe_load(handle)
-    group = runtime.setdefault("action_groups", {}).setdefault("azure", [])
-    missing = [m for m in AZURE_MODULES if m not in group]
-    if not missing:
-        return None
-    group.extend(missing)
-    base = tmp_path_factory.mktemp("collections")
-    dest = base / "ansible_collections" / "airgap" / "aks_inference"
-    dest.mkdir(parents=True)
-    for entry in os.listdir(ROOT):
-        if entry not in ("meta", ".git", ".collections", ".venv"):
-            os.symlink(os.path.join(ROOT, entry), dest / entry)
-    (dest / "meta").mkdir()
-    for entry in os.listdir(os.path.join(ROOT, "meta")):
-        if entry != "runtime.yml":
-            os.symlink(os.path.join(ROOT, "meta", entry), dest / "meta" / entry)
-    (dest / "meta" / "runtime.yml").write_text(yaml.safe_dump(runtime))
-    return str(base)
+ZONES = ("privatelink.azurecr.io", "privatelink.vaultcore.azure.net")
 
 
 @pytest.fixture
-def registry_playbook(playbook, collections):
+def registry_playbook(playbook):
     def run(extra=None, name="registry.yml", **kwargs):
-        env = dict(kwargs.pop("env", None) or {})
-        if collections:
-            env["ANSIBLE_COLLECTIONS_PATH"] = collections
-        return playbook(name, dict(BASE, **(extra or {})), env=env, **kwargs)
+        return playbook(name, dict(BASE, **(extra or {})), **kwargs)
     return run
 
 
 @pytest.fixture
-def client(arm):
-    return ArmClient(arm, sdk_pipeline(arm))
-
-
-@pytest.fixture
-def network(arm, client):
+def network(private_endpoint_network):
     """What the isolated_network stage leaves behind, put straight into the emulator."""
-    assert client.put(client.rg(RG), {"location": "westeurope"}, api_version=RG_API).status_code == 201
-    vnet = client.make_vnet(RG, "vnet-llm", prefixes=("10.40.0.0/16",), subnets=[
-        {"name": "snet-private-endpoints", "properties": {"addressPrefix": "10.40.5.0/24",
-                                                          "defaultOutboundAccess": False}}])
-    for zone in ("privatelink.azurecr.io", "privatelink.vaultcore.azure.net"):
-        client.poll(client.put(client.zone(RG, zone), {"location": "global"}, api_version=DNS_API))
-        client.poll(client.put(client.link(RG, zone, "vnet-llm"), {
-            "location": "global", "properties": {"virtualNetwork": {"id": vnet["id"]}}}, api_version=DNS_API))
-    arm.clear_requests()
-    return vnet
+    return private_endpoint_network(RG, ZONES)
 
 
 def registry_id(arm):
     return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerRegistry/registries/%s" % (
         arm.subscription_id, RG, REGISTRY)
-
-
-def by_suffix(arm, suffix):
-    for rid, body in arm.resources().items():
-        if rid.lower().endswith(suffix.lower()):
-            return body
-    raise AssertionError("no resource ending in %s; have %s" % (suffix, sorted(arm.resources())))
-
-
-def arm_requests(arm):
-    return [r for r in arm.requests() if r["kind"] == "arm"]
 
 
 MINIMAL = {
@@ -130,8 +75,8 @@ MINIMAL = {
 
 def stage_resources(arm):
     """Ids of what the registry stage creates (everything but the network it was given)."""
-    kinds = ("/registries/", "/vaults/", "/privateendpoints/", "/networkinterfaces/", "/roleassignments/", "/a/")
-    return sorted(rid for rid in arm.resources() if any(k in rid.lower() for k in kinds))
+    return resource_ids_with(arm, ("/registries/", "/vaults/", "/privateendpoints/", "/networkinterfaces/",
+                                   "/roleassignments/", "/a/"))
 
 
 def test_converge_noop_and_teardown(registry_playbook, arm, client, network):

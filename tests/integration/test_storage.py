@@ -12,12 +12,10 @@ import sys
 import pytest
 from armemu.providers.privatelink import resolve
 from armemu.providers.storage import nfs_mount_problem
-from armemu.testing import DNS_API, RG_API, ArmClient, sdk_pipeline
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster_seed import collections_overlay  # noqa: E402 pylint: disable=wrong-import-position
+from arm_lookup import arm_requests, by_suffix, resource_ids_with  # noqa: E402 pylint: disable=wrong-import-position
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RG = "rg-it"
 ACCOUNT = "stitmodels01"
 ZONE = "privatelink.file.core.windows.net"
@@ -27,58 +25,23 @@ BASE = {
     "model_storage_model_size_gib": 80,
 }
 COMBINED = "../tests/integration/playbooks/network_storage.yml"
-# Modules of this stage run through module_defaults (until meta/runtime.yml lists them).
-AZURE_MODULES = ("storage_account", "file_share", "private_endpoint", "private_dns_zone_group")
-
-
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    return collections_overlay(ROOT, tmp_path_factory.mktemp("collections"), AZURE_MODULES)
 
 
 @pytest.fixture
-def storage_playbook(playbook, collections):
+def storage_playbook(playbook):
     def run(extra=None, name="storage.yml", **kwargs):
-        env = dict(kwargs.pop("env", None) or {})
-        if collections:
-            env["ANSIBLE_COLLECTIONS_PATH"] = collections
-        return playbook(name, dict(BASE, **(extra or {})), env=env, **kwargs)
+        return playbook(name, dict(BASE, **(extra or {})), **kwargs)
     return run
 
 
 @pytest.fixture
-def client(arm):
-    return ArmClient(arm, sdk_pipeline(arm))
-
-
-@pytest.fixture
-def network(arm, client):
+def network(private_endpoint_network):
     """What the isolated_network stage leaves behind, put straight into the emulator."""
-    assert client.put(client.rg(RG), {"location": "westeurope"}, api_version=RG_API).status_code == 201
-    vnet = client.make_vnet(RG, "vnet-llm", prefixes=("10.40.0.0/16",), subnets=[
-        {"name": "snet-private-endpoints", "properties": {"addressPrefix": "10.40.5.0/24",
-                                                          "defaultOutboundAccess": False}}])
-    client.poll(client.put(client.zone(RG, ZONE), {"location": "global"}, api_version=DNS_API))
-    client.poll(client.put(client.link(RG, ZONE, "vnet-llm"), {
-        "location": "global", "properties": {"virtualNetwork": {"id": vnet["id"]}}}, api_version=DNS_API))
-    arm.clear_requests()
-    return vnet
-
-
-def by_suffix(arm, suffix):
-    for rid, body in arm.resources().items():
-        if rid.lower().endswith(suffix.lower()):
-            return body
-    raise AssertionError("no resource ending in %s; have %s" % (suffix, sorted(arm.resources())))
-
-
-def arm_requests(arm):
-    return [r for r in arm.requests() if r["kind"] == "arm"]
+    return private_endpoint_network(RG, (ZONE,))
 
 
 def stage_resources(arm):
-    kinds = ("/storageaccounts/", "/privateendpoints/", "/networkinterfaces/", "/a/")
-    return sorted(rid for rid in arm.resources() if any(k in rid.lower() for k in kinds))
+    return resource_ids_with(arm, ("/storageaccounts/", "/privateendpoints/", "/networkinterfaces/", "/a/"))
 
 
 def fact(run):
