@@ -1,15 +1,22 @@
-"""Benchmark: site.yml so far (network -> registry -> cluster) against the ARM emulator, wall time against the
-critical path.
+"""Benchmark: the Azure stages of site.yml against the ARM emulator, wall time against the critical path.
 
-The emulator runs with realistic operation durations scaled down (default 1/100: a 10-minute cluster takes
-6 s). From the emulator's operations and request log the script builds the graph of dependent operations
-(a child after its parent, a resource after what its body references, the cluster after the registry's private
-endpoint and its identities' role assignments, the GPU pool after the preview feature registration, the
-kubeconfig after the cluster) and takes its longest chain, weighted by each operation's actual duration: the
-critical path, the least wall time any tool could reach. Prints wall time, critical path, their ratio and the
-chain. Target: wall <= 1.2 x critical path. Asserts nothing.
+Runs playbooks/site.yml itself, limited with --tags to the stages that talk to Azure (by default network,
+registry, cluster, storage and jumpbox: the jump box host, weights, workload and verify stages need a
+machine and a cluster API, not ARM), in site.yml's own order. The emulator runs with realistic operation
+durations scaled down (--scale 10: a 10-minute cluster takes 60 s), and so are its Retry-After hints and the
+modules' poll interval (AIRGAP_AZURE_POLL_INTERVAL). From the emulator's operations and request log the script
+builds the graph of dependent operations (a child after its parent, a resource after what its body
+references, the cluster after the registry's private endpoint, its DNS zone group and the link of that zone
+to the network, and after the role assignments of its identities; the GPU pool after the preview feature
+registration; the kubeconfig after the cluster) and takes its longest chain, weighted by each operation's
+actual duration: the critical path, the least wall time any tool could reach. Prints wall time, critical
+path, their ratio and the chain. Target: wall <= 1.2 x critical path. Asserts nothing.
 
-    .venv/bin/python benchmarks/site_critical_path.py [--scale 100] [--runs 1] [--playbooks network.yml,...]
+With several scales (--scale 100,10,4) it also fits wall = fixed + factor x critical path: the fixed part
+is what every run of a module costs whatever Azure does (Ansible's task start, Python, the token), the
+factor how far the waits overlap; wall / critical path at Azure's own pace (scale 1) follows from both.
+
+    .venv/bin/python benchmarks/site_critical_path.py [--scale 10] [--runs 1] [--tags network,registry,...]
 """
 import argparse
 import collections
@@ -23,11 +30,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from armemu import Emulator  # noqa: E402 pylint: disable=wrong-import-position
 from armemu.registry import get_type  # noqa: E402 pylint: disable=wrong-import-position
-from cluster_seed import collections_overlay  # noqa: E402 pylint: disable=wrong-import-position
 
 # Realistic seconds (Azure, as observed and documented); the other types keep the emulator's defaults.
 REALISTIC = {
@@ -37,11 +42,8 @@ REALISTIC = {
     "Microsoft.Network/privateEndpoints": 60,
     "Microsoft.Features/providers/features": 240,
 }
-STAGE_MODULES = ("resource_group", "virtual_network", "subnet", "network_security_group", "private_dns_zone",
-                 "private_dns_zone_link", "container_registry", "container_registry_info", "acr_cache_rule",
-                 "acr_credential_set", "acr_import", "key_vault", "key_vault_secret", "private_endpoint",
-                 "private_dns_zone_group", "role_assignment", "user_assigned_identity", "aks_cluster", "aks_agent_pool",
-                 "aks_credentials", "feature_registration")
+AZURE_STAGES = "network,registry,cluster,storage,jumpbox"
+DEFAULT_POLL = 5.0      # the modules' poll_interval at Azure's pace
 FEATURE = "Microsoft.Features/providers/features"
 MANAGED_GPU_FEATURE = "microsoft.containerservice/features/managedgpuexperiencepreview"
 
@@ -135,8 +137,9 @@ def principal_owner(emu):
 
 def link(nodes, emu):
     """Each node depends on the latest earlier node of: its parent, what its body references, and the
-    stage rules (cluster after the registry's private endpoints and the role assignments of its identities;
-    GPU pool after the feature registration)."""
+    stage rules (cluster after the registry's private endpoints, their DNS zone groups and the links of those
+    zones to the network, and after the role assignments of its identities; GPU pool after the feature
+    registration)."""
     owners = principal_owner(emu)
     endpoints_of = collections.defaultdict(set)   # registry -> private endpoint keys (and their zone groups)
     for node in nodes:
@@ -166,7 +169,12 @@ def link(nodes, emu):
             if "/microsoft.containerregistry/registries/" in rid and "/managedclusters/" in node.key:
                 for endpoint in endpoints_of.get(rid.split("/cacherules/")[0], ()):
                     wanted.add(endpoint)
-                    wanted |= set(n.key for n in nodes if n.key.startswith(endpoint + "/"))
+                    groups = [n for n in nodes if n.key.startswith(endpoint + "/")]
+                    wanted |= set(n.key for n in groups)
+                    # the nodes resolve the registry through its zone, so the zone must be linked to the network
+                    zones = set(z for g in groups for z in ids_in(g.body) if "/privatednszones/" in z)
+                    wanted |= set(n.key for n in nodes
+                                  if any(n.key.startswith(z + "/virtualnetworklinks/") for z in zones))
             if "/microsoft.managedidentity/userassignedidentities/" in rid and "/managedclusters/" in node.key:
                 wanted |= grants_of.get(rid, set())
         if "/agentpools/" in node.key:
@@ -189,17 +197,7 @@ def critical_path(nodes):
     return max(best.values(), key=lambda b: (round(b[0], 6), b[1][-1].start if b[1] else 0.0), default=(0.0, []))
 
 
-def write_playbook(workdir, names):
-    path = os.path.join(workdir, "site-so-far.yml")
-    with open(path, "w") as handle:
-        handle.write("---\n# network -> registry -> cluster, as site.yml will chain them.\n")
-        for name in names:
-            handle.write("- name: %s\n  ansible.builtin.import_playbook: %s\n"
-                         % (name, os.path.join(ROOT, "playbooks", name)))
-    return path
-
-
-def run_once(emu, workdir, playbook, collections_path, verbose):
+def run_once(emu, workdir, tags, scale, profile):
     extra = {"azure_connection": {
         "subscription_id": emu.subscription_id, "auth_source": "credentials", "client_id": emu.client_id,
         "client_secret": emu.client_secret, "tenant_id": emu.tenant_id, "arm_endpoint": emu.url,
@@ -208,66 +206,98 @@ def run_once(emu, workdir, playbook, collections_path, verbose):
     vars_path = os.path.join(workdir, "vars.json")
     with open(vars_path, "w") as handle:
         json.dump(extra, handle)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    if collections_path:
-        env["ANSIBLE_COLLECTIONS_PATH"] = collections_path
-    if verbose:
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               AIRGAP_AZURE_POLL_INTERVAL="%g" % (DEFAULT_POLL / scale))
+    if profile:
         env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
     start = time.monotonic()
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                           os.path.join(ROOT, "inventories", "local"), playbook, "-e", "@" + vars_path],
+                           os.path.join(ROOT, "inventories", "local"), os.path.join(ROOT, "playbooks", "site.yml"),
+                           "--tags", tags, "--skip-tags", "summary", "-e", "@" + vars_path],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit("playbook failed:\n" + proc.stdout[-4000:] + proc.stderr[-2000:])
-    if verbose:
-        print(proc.stdout[-6000:])
+    if profile:
+        with open(profile, "a") as handle:
+            handle.write(proc.stdout)
     return wall
+
+
+def measure(scale, runs, tags, profile):
+    """Median wall time, critical path and chain, module runs and ARM span over `runs` runs at one scale."""
+    walls, paths, spans, logins = [], [], [], []
+    with tempfile.TemporaryDirectory() as workdir:
+        emu = Emulator(workdir=os.path.join(workdir, "emu"), port=0, time_scale=1.0 / scale, durations=REALISTIC)
+        emu.start()
+        try:
+            for _ in range(runs):
+                emu.reset()
+                wall = run_once(emu, workdir, tags, scale, profile)
+                nodes = nodes_from(emu)
+                link(nodes, emu)
+                paths.append(critical_path(nodes))
+                arm_times = [r["time"] for r in emu.requests() if r["kind"] in ("arm", "operation")]
+                spans.append(max(arm_times) - min(arm_times))
+                # every module run that talks to Azure asks for one token: the number of module runs
+                logins.append(len([r for r in emu.requests() if r["kind"] == "token" and r["method"] == "POST"]))
+                walls.append(wall)
+        finally:
+            emu.stop()
+    length, chain = sorted(paths, key=lambda p: p[0])[len(paths) // 2]
+    return {"scale": scale, "wall": statistics.median(walls), "length": length, "chain": chain,
+            "span": statistics.median(spans), "module_runs": int(statistics.median(logins))}
+
+
+def report(result, runs, tags):
+    wall, length, scale = result["wall"], result["length"], result["scale"]
+    print("site.yml --tags %s against the ARM emulator, realistic durations / %g (%d run%s, medians)"
+          % (tags, scale, runs, "s" if runs > 1 else ""))
+    print("  wall time (ansible-playbook)        %7.2f s" % wall)
+    print("  first to last ARM request           %7.2f s" % result["span"])
+    print("  critical path (operations)          %7.2f s   (%.1f min at realistic durations)"
+          % (length, length * scale / 60.0))
+    print("  wall / critical path                %7.2f     (target <= 1.2)" % (wall / length if length else 0.0))
+    print("  time not spent on the critical path %7.2f s   (module start-up, reads, waits off the path)"
+          % (wall - length))
+    print("  module runs that called Azure       %7d" % result["module_runs"])
+    print("critical path:")
+    for node in result["chain"]:
+        print("  %6.2f s  %s" % (node.duration, node.what))
+
+
+def fit(results):
+    """Least squares wall = fixed + factor x critical path over the scales measured."""
+    xs = [r["length"] for r in results]
+    ys = [r["wall"] for r in results]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    factor = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / spread
+    fixed = mean_y - factor * mean_x
+    at_pace = results[0]["length"] * results[0]["scale"]     # the critical path at realistic durations
+    print("fit over scales %s: wall = %.1f s + %.3f x critical path"
+          % (", ".join("%g" % r["scale"] for r in results), fixed, factor))
+    print("  fixed cost %.1f s over %d module runs (%.2f s each); at realistic durations (scale 1, critical path "
+          "%.1f min) wall / critical path = %.3f"
+          % (fixed, results[0]["module_runs"], fixed / max(1, results[0]["module_runs"]), at_pace / 60.0,
+             (fixed + factor * at_pace) / at_pace))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=100.0,
-                        help="divide realistic durations by this (default 100: a 10-minute cluster takes 6 s)")
-    parser.add_argument("--runs", type=int, default=1, help="repetitions (default 1); medians are printed")
-    parser.add_argument("--playbooks", default="network.yml,registry.yml,cluster.yml",
-                        help="playbooks chained in one run (default network.yml,registry.yml,cluster.yml)")
-    parser.add_argument("--verbose", action="store_true", help="print the per-task profile of the run")
+    parser.add_argument("--scale", default="10",
+                        help="divide realistic durations by this; several, comma-separated, also fit the fixed "
+                             "cost (default 10: a 10-minute cluster takes 60 s)")
+    parser.add_argument("--runs", type=int, default=1, help="repetitions per scale (default 1); medians are printed")
+    parser.add_argument("--tags", default=AZURE_STAGES, help="site.yml stages to run (default %s)" % AZURE_STAGES)
+    parser.add_argument("--profile", metavar="FILE", help="append the per-task profile (profile_tasks) to FILE")
     args = parser.parse_args()
-    walls, paths, spans = [], [], []
-    with tempfile.TemporaryDirectory() as workdir:
-        collections_path = collections_overlay(ROOT, os.path.join(workdir, "collections"), STAGE_MODULES)
-        playbook = write_playbook(workdir, args.playbooks.split(","))
-        emu = Emulator(workdir=os.path.join(workdir, "emu"), port=0, time_scale=1.0 / args.scale,
-                       durations=REALISTIC)
-        emu.start()
-        try:
-            for _run in range(args.runs):
-                emu.reset()
-                wall = run_once(emu, workdir, playbook, collections_path, args.verbose)
-                nodes = nodes_from(emu)
-                link(nodes, emu)
-                length, chain = critical_path(nodes)
-                arm_times = [r["time"] for r in emu.requests() if r["kind"] in ("arm", "operation")]
-                walls.append(wall)
-                paths.append((length, chain))
-                spans.append(max(arm_times) - min(arm_times))
-        finally:
-            emu.stop()
-    wall = statistics.median(walls)
-    length, chain = sorted(paths, key=lambda p: p[0])[len(paths) // 2]
-    print("%s against the ARM emulator, realistic durations / %g (%d run%s, medians)"
-          % (" -> ".join(args.playbooks.split(",")), args.scale, args.runs, "s" if args.runs > 1 else ""))
-    print("  wall time (ansible-playbook)        %7.2f s" % wall)
-    print("  first to last ARM request           %7.2f s" % statistics.median(spans))
-    print("  critical path (operations)          %7.2f s   (%.1f min at realistic durations)"
-          % (length, length * args.scale / 60.0))
-    print("  wall / critical path                %7.2f     (target <= 1.2)" % (wall / length if length else 0.0))
-    print("  time not spent on the critical path %7.2f s   (module start-up, reads, waits off the path)"
-          % (wall - length))
-    print("critical path:")
-    for node in chain:
-        print("  %6.2f s  %s" % (node.duration, node.what))
+    results = []
+    for scale in [float(s) for s in args.scale.split(",")]:
+        results.append(measure(scale, args.runs, args.tags, args.profile))
+        report(results[-1], args.runs, args.tags)
+    if len(results) > 1:
+        fit(results)
 
 
 if __name__ == "__main__":
