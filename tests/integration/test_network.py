@@ -166,3 +166,44 @@ def test_arm_refusal_carries_azure_code_and_message(playbook, arm):
     msg = run.failure_message()
     assert "failed:" in msg and "atlantis" in msg.lower(), msg
     assert "Traceback" not in json.dumps(run.events)
+
+
+STARTED_EARLY = "../tests/integration/playbooks/network_registry_start.yml"
+REGISTRY = dict(BASE, container_registry_name="acrit01")
+
+
+def _put_paths(arm):
+    return [r["path"].lower() for r in arm.writes() if r["method"] == "PUT"]
+
+
+def test_site_order_starts_zones_and_registry_first_and_writes_each_resource_once(playbook, arm):
+    run = playbook(STARTED_EARLY, REGISTRY)
+    assert run.rc == 0, run.failure_message()
+    puts = _put_paths(arm)
+    assert len(puts) == len(set(puts)), [p for p in puts if puts.count(p) > 1]
+    vnet = next(i for i, p in enumerate(puts) if p.endswith("/virtualnetworks/vnet-llm"))
+    registry = next(i for i, p in enumerate(puts) if p.endswith("/registries/acrit01"))
+    zones = [i for i, p in enumerate(puts) if p.split("/")[-2] == "privatednszones"]
+    # the slow ones were sent before the network was built, and nothing waited for them in between
+    assert registry < vnet and zones and max(zones) < registry
+    # ...and were awaited before anything needed them: everything ends Succeeded, linked and connected
+    for suffix in ("/registries/acrit01", "/privateEndpoints/pe-acrit01",
+                   "/privateDnsZones/privatelink.azurecr.io/virtualNetworkLinks/vnet-llm"):
+        assert by_suffix(arm, suffix)["properties"]["provisioningState"] == "Succeeded", suffix
+    # the registry stage found the zone through the network's fact, whose zone ids came from the start
+    group = by_suffix(arm, "/privateEndpoints/pe-acrit01/privateDnsZoneGroups/default")
+    zone_ids = [c["properties"]["privateDnsZoneId"].lower() for c in group["properties"]["privateDnsZoneConfigs"]]
+    assert zone_ids == [by_suffix(arm, "/privateDnsZones/privatelink.azurecr.io")["id"].lower()]
+
+    arm.clear_requests()
+    again = playbook(STARTED_EARLY, REGISTRY)
+    assert again.rc == 0, again.failure_message()
+    assert again.changed == 0, [name for name, r in again.tasks() if r.get("changed")]
+    assert arm.writes() == []
+
+
+def test_site_order_in_check_mode_writes_nothing(playbook, arm):
+    run = playbook(STARTED_EARLY, REGISTRY, check=True)
+    assert run.rc == 0, run.failure_message()
+    assert run.changed > 0
+    assert arm.writes() == [] and arm.resources() == {}
