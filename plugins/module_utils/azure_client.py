@@ -46,13 +46,17 @@ except ImportError as exc:  # pragma: no cover - reported by the module wrapper
 
 USER_AGENT = "airgap.aks_inference/0.1.0"
 RETRY_STATUSES = frozenset([408, 429, 500, 502, 503, 504])
+# A 409 that only means "wait": the network provider answers it while another operation holds the
+# virtual network (for example a subnet update while AKS joins nodes to another subnet of it).
+RETRY_CONFLICT_CODES = frozenset(["AnotherOperationInProgress"])
 
 
 class RetrySchedule:
     """When to retry and how long to sleep: pure, so it is table-tested.
 
     * 429 and transient 5xx (408, 500, 502, 503, 504) are retried, as are
-      connection errors; any other status is returned at once.
+      connection errors and a 409 whose ARM error code says another
+      operation holds the resource; any other status is returned at once.
     * ``Retry-After`` (seconds or an HTTP date) is honoured as given.
     * Otherwise the delay is exponential with jitter: a random value between
       half and all of ``base * 2**(attempt-1)``, capped at ``cap``.
@@ -68,8 +72,8 @@ class RetrySchedule:
         self.rand = rand
 
     @staticmethod
-    def retryable_status(status):
-        return status in RETRY_STATUSES
+    def retryable_status(status, error_code=None):
+        return status in RETRY_STATUSES or (status == 409 and error_code in RETRY_CONFLICT_CODES)
 
     @staticmethod
     def parse_retry_after(value, now=None):
@@ -132,7 +136,7 @@ class ArmRetryPolicy(HTTPPolicy):
                 self.sleep(delay)
                 continue
             status = response.http_response.status_code
-            if not self.schedule.retryable_status(status):
+            if not self.schedule.retryable_status(status, error_code(response) if status == 409 else None):
                 return response
             retry_after = self.schedule.parse_retry_after(response.http_response.headers.get("Retry-After"))
             delay = self.schedule.next_delay(attempt, self.clock() - start, retry_after)
@@ -140,6 +144,16 @@ class ArmRetryPolicy(HTTPPolicy):
                 return response
             self.retries.append((status, delay))
             self.sleep(delay)
+
+
+def error_code(response):
+    """The ARM error code of a pipeline response, or None."""
+    try:
+        body = json.loads(response.http_response.text() or "{}")
+    except (ValueError, TypeError):
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
 
 
 class Response:

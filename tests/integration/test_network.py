@@ -76,12 +76,25 @@ def test_throttling_and_transient_errors_are_survived(playbook, arm):
     arm.add_fault(method="PUT", path=r"/virtualNetworks/vnet-llm$", status=429, retry_after=1, times=2)
     arm.add_fault(method="PUT", path=r"/subnets/", status=503, times=1)
     arm.add_fault(method="GET", path=r"/networkSecurityGroups/", status=500, times=1)
+    # another operation holds the virtual network (AKS joining its nodes, say): Azure says 409, wait
+    arm.add_fault(method="PUT", path=r"/subnets/snet-jumpbox$", status=409, code="AnotherOperationInProgress",
+                  message="Another operation on this or dependent resource is in progress.", times=1)
     run = playbook("network.yml", BASE)
     assert run.rc == 0, run
     statuses = [(r["method"], r["status"]) for r in arm_requests(arm)]
     assert statuses.count(("PUT", 429)) == 2
-    assert ("PUT", 503) in statuses and ("GET", 500) in statuses
+    assert ("PUT", 503) in statuses and ("GET", 500) in statuses and ("PUT", 409) in statuses
     assert by_suffix(arm, "/virtualNetworks/vnet-llm")
+
+
+def test_a_real_conflict_is_not_retried(playbook, arm):
+    arm.add_fault(method="PUT", path=r"/subnets/snet-apiserver$", status=409, code="InUseSubnetCannotBeUpdated",
+                  message="the subnet is in use", times=1)
+    run = playbook("network.yml", BASE)
+    assert run.rc != 0
+    assert "InUseSubnetCannotBeUpdated" in run.failure_message()
+    assert [r["status"] for r in arm_requests(arm) if r["path"].endswith("/subnets/snet-apiserver")
+            and r["method"] == "PUT"] == [409]
 
 
 def test_failed_operation_fails_the_task_with_azure_message(playbook, arm):

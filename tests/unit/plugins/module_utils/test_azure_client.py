@@ -17,6 +17,13 @@ def test_retryable_statuses(status, retry):
     assert RetrySchedule.retryable_status(status) is retry
 
 
+@pytest.mark.parametrize("code,retry", [("AnotherOperationInProgress", True), ("Conflict", False),
+                                        ("InUseSubnetCannotBeUpdated", False), (None, False)])
+def test_a_conflict_is_retried_only_while_another_operation_holds_the_resource(code, retry):
+    assert RetrySchedule.retryable_status(409, code) is retry
+    assert RetrySchedule.retryable_status(400, code) is False
+
+
 def test_retry_after_seconds_and_date():
     assert RetrySchedule.parse_retry_after("7") == 7.0
     assert RetrySchedule.parse_retry_after("0") == 0.0
