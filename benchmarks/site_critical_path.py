@@ -231,7 +231,7 @@ def measure(scale, runs, tags, profile):
         emu = Emulator(workdir=os.path.join(workdir, "emu"), port=0, time_scale=1.0 / scale, durations=REALISTIC)
         emu.start()
         try:
-            for _ in range(runs):
+            for _run in range(runs):
                 emu.reset()
                 wall = run_once(emu, workdir, tags, scale, profile)
                 nodes = nodes_from(emu)

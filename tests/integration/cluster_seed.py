@@ -132,4 +132,3 @@ def seed_cluster(emu, ids, identities):
         "vmSize": "Standard_NC24ads_A100_v4", "count": 1, "enableAutoScaling": True, "minCount": 1, "maxCount": 2,
         "nodeTaints": ["sku=gpu:NoSchedule"], "gpuProfile": {"driver": "Install", "nvidia": {"managementMode": "Managed"}}}})
     return cluster
-
